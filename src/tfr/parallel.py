@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["default_workers", "ordered_map"]
 
@@ -36,6 +38,9 @@ def ordered_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> It
     if workers <= 1:
         yield from map(fn, items)
         return
+    # Imported here: one worker, the default for stored bytes, needs no pool at all.
+    from concurrent.futures import ThreadPoolExecutor
+
     source = iter(items)
     with ThreadPoolExecutor(workers, thread_name_prefix="tfr") as pool:
         pending: deque[Future[_R]] = deque(pool.submit(fn, i) for i in islice(source, 4 * workers))
