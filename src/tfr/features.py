@@ -105,11 +105,17 @@ _SMALL_VARINTS = [bytes((n,)) for n in range(0x80)]
 # Values at least this long stay pieces of their own; shorter pieces are joined, so a record
 # is a handful of writes and CRC calls rather than one per field.
 _BIG = 4096
+# The start of a map entry for a key (its tag, length and name), kept for keys seen before:
+# a pack writes the same few keys two million times. Bounded, as keys may be unbounded too.
+_ENTRY_STARTS: dict[str, bytes] = {}
+_ENTRY_STARTS_MAX = 4096
 
 
 def _varint(number: int) -> bytes:
-    if 0 <= number < 0x80:
-        return _SMALL_VARINTS[number]
+    if 0 <= number < 0x4000:  # every length but an image's, and most labels and sizes
+        if number < 0x80:
+            return _SMALL_VARINTS[number]
+        return bytes((number & 0x7F | 0x80, number >> 7))
     number &= 0xFFFFFFFFFFFFFFFF  # negative int64s take ten bytes, as in protobuf
     out = bytearray()
     while number >= 0x80:
@@ -117,6 +123,16 @@ def _varint(number: int) -> bytes:
         number >>= 7
     out.append(number)
     return bytes(out)
+
+
+def _entry_start(key: str) -> bytes:
+    start = _ENTRY_STARTS.get(key)
+    if start is None:
+        name = key.encode()
+        start = _LEN_1 + _varint(len(name)) + name + _LEN_2
+        if len(_ENTRY_STARTS) < _ENTRY_STARTS_MAX:
+            _ENTRY_STARTS[key] = start
+    return start
 
 
 def _list_body(kind: FeatureKind, values: list[Any]) -> list[bytes]:
@@ -132,36 +148,46 @@ def _list_body(kind: FeatureKind, values: list[Any]) -> list[bytes]:
         raw = packed.tobytes()
     else:
         raw = b"".join(map(_varint, values))
-    return [_LEN_1 + _varint(len(raw)), raw] if raw else []
+    return [_LEN_1 + _varint(len(raw)) + raw] if raw else []
 
 
 def encode_typed_parts(features: Mapping[str, tuple[FeatureKind, list[Any]]]) -> list[bytes]:
     """Like :func:`encode_example_parts`, for features already typed as ``key -> (kind,
     values)`` (what :func:`decode_example` returns), with the values of that kind."""
-    pieces: list[bytes] = []
+    parts: list[bytes] = []
+    small = bytearray()  # pieces shorter than _BIG since the last part, joined
+    size = 0
     for key in sorted(features, key=str.encode):
         kind, values = features[key]
+        if kind == "int64" and len(values) == 1:  # most features of most records: a shortcut
+            raw = _varint(values[0])
+            entry = _entry_start(key) + bytes((len(raw) + 4, 0x1A, len(raw) + 2, 0x0A, len(raw)))
+            entry_head = _LEN_1 + _varint(len(entry) + len(raw))
+            small += entry_head
+            small += entry
+            small += raw
+            size += len(entry_head) + len(entry) + len(raw)
+            continue
         body = _list_body(kind, values)
         body_size = sum(map(len, body))
         feature_head = _LIST_TAGS[kind] + _varint(body_size)
-        name = key.encode()
-        entry_head = _LEN_1 + _varint(len(name)) + name + _LEN_2
-        entry_head += _varint(len(feature_head) + body_size)
-        entry_size = len(entry_head) + len(feature_head) + body_size
-        pieces += (_LEN_1 + _varint(entry_size) + entry_head + feature_head, *body)
-    pieces.insert(0, _LEN_1 + _varint(sum(map(len, pieces))))
-    parts: list[bytes] = []
-    small: list[bytes] = []
-    for piece in pieces:
-        if len(piece) < _BIG:
-            small.append(piece)
-            continue
-        if small:
-            parts.append(b"".join(small))
-            small = []
-        parts.append(piece)
-    if small:
-        parts.append(b"".join(small))
+        entry_start = _entry_start(key) + _varint(len(feature_head) + body_size)
+        entry_size = len(entry_start) + len(feature_head) + body_size
+        entry_head = _LEN_1 + _varint(entry_size)
+        small += entry_head
+        small += entry_start
+        small += feature_head
+        size += len(entry_head) + entry_size
+        for piece in body:
+            if len(piece) < _BIG:
+                small += piece
+            else:
+                parts += (bytes(small), piece)
+                small.clear()
+    if small or not parts:
+        parts.append(bytes(small))
+    # The first part always starts with an entry head, so it is small: prefixing copies little.
+    parts[0] = _LEN_1 + _varint(size) + parts[0]
     return parts
 
 
