@@ -252,6 +252,24 @@ def test_skip_goes_on_lists_the_damage_and_exits_3(folder: Path, tmp_path: Path)
     assert len(records(out)) == 4
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("dog_9.jpg", b"<html>not found</html>", "another kind of file under an image's name"),
+        ("dog_8.png", b"", "empty file"),
+    ],
+)
+def test_a_file_named_as_an_image_that_is_none_is_refused_by_name(
+    folder: Path, tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    (folder / name).write_bytes(content)
+    out = tmp_path / "o.tfrecord"
+    result = run("pack", folder, out)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert name in result.output and says in result.output
+    assert not out.exists()
+
+
 def test_tiff_is_refused_with_a_way_out_or_converted(folder: Path, tmp_path: Path) -> None:
     (folder / "dog_2.tif").write_bytes(encode("RGB", (5, 6), "TIFF"))
     result = run("pack", folder, tmp_path / "a.tfrecord")

@@ -269,7 +269,10 @@ def probe(data: bytes) -> ImageInfo:
         raise ImageError("empty file: there is no image in it")
     fmt = sniff(data[:32])
     if fmt is None:
-        raise ImageError("not an image: the bytes start like no image format tfr knows")
+        raise ImageError(
+            "not an image: its bytes start like no image format tfr knows "
+            "(damaged, or another kind of file under an image's name?)"
+        )
     parse = _PARSERS.get(fmt)
     if parse is None:
         return _probe_with_pillow(data, fmt)
