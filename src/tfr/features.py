@@ -11,7 +11,6 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from array import array
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -142,6 +141,8 @@ def _list_body(kind: FeatureKind, values: list[Any]) -> list[bytes]:
             body += (_LEN_1 + _varint(len(value)), value)
         return body
     if kind == "float":
+        from array import array  # floats are rare in what tfr writes; the import is not free
+
         packed = array("f", values)
         if sys.byteorder == "big":
             packed.byteswap()
