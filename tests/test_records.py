@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tfr import records
 from tfr.errors import RecordError, UsageError
 from tfr.records import (
     RecordWriter,
@@ -449,3 +450,19 @@ def test_a_compressed_output_name_stands_for_its_shards(tmp_path: Path) -> None:
         "out-00000-of-00002.tfrecord.gz",
         "out-00001-of-00002.tfrecord.gz",
     ]
+
+
+def test_crc32c_is_the_castagnoli_crc() -> None:
+    # The check value of CRC-32C (RFC 3720), from the extension module loaded on its own.
+    assert records._crc32c(b"123456789") == 0xE3069283
+
+
+def test_crc32c_falls_back_to_the_package_when_its_layout_is_unexpected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    import crc32c
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert records._load_crc32c() is crc32c.crc32c
