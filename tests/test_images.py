@@ -3,8 +3,10 @@ what every format and mode decodes to. Every image is generated in memory by `im
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import random
 import struct
 import time
 import zlib
@@ -528,6 +530,38 @@ def test_verify_catches_damage_the_headers_hide() -> None:
     info = probe(data)
     with pytest.raises(ImageError, match=r"^damaged PNG: its pixels cannot be decoded"):
         verify(data, info)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_verify_finds_in_a_jpeg_what_a_full_decode_finds(progressive: bool) -> None:
+    """verify decodes a JPEG at 1/8 scale; bytes of its scans changed at random must fail it
+    exactly when they fail Pillow's full decode."""
+    sound = gen.jpeg_bytes(96, 64, progressive=progressive)
+    scan = sound.index(b"\xff\xda")
+    rng = random.Random(7)
+    outcomes = set()
+    for _ in range(80):
+        data = bytearray(sound)
+        for _ in range(rng.choice((1, 4, 16))):
+            data[rng.randrange(scan, len(data) - 2)] = rng.randrange(256)
+        if rng.random() < 0.3:  # cut, keeping the end marker so that probe passes
+            data = data[: rng.randrange(scan, len(data) - 2)] + b"\xff\xd9"
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+            full_decode_fails = False
+        except OSError:
+            full_decode_fails = True
+        with contextlib.suppress(ImageError):
+            info = probe(bytes(data))
+            try:
+                verify(bytes(data), info)
+                verify_fails = False
+            except ImageError:
+                verify_fails = True
+            assert verify_fails == full_decode_fails
+            outcomes.add(verify_fails)
+    assert outcomes == {False, True}  # both kinds of case were tried
 
 
 def test_verify_catches_a_size_other_than_the_headers() -> None:

@@ -724,12 +724,19 @@ def _open(data: bytes, fmt: str) -> Image.Image:
 
 
 def verify(data: bytes, info: ImageInfo) -> None:
-    """Decodes every pixel of every frame with Pillow; raises ImageError if that fails or if the
-    decoded size is not the one `probe` read from the headers."""
+    """Decodes every frame with Pillow; raises ImageError if that fails or if the decoded size
+    is not the one `probe` read from the headers.
+
+    A JPEG is decoded at 1/8 scale, twice as fast: libjpeg still reads every Huffman code of
+    every scan, where damage shows, and only the inverse DCT and colour conversion, which
+    cannot fail, run on fewer pixels.
+    """
     name = _NAMES.get(info.format, info.format)
     try:
         with _open(data, info.format) as im:
             size = im.size
+            if info.format == "jpeg":
+                im.draft(None, (1, 1))
             for frame in range(getattr(im, "n_frames", 1) if info.animated else 1):
                 im.seek(frame)
                 im.load()
