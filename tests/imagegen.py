@@ -123,6 +123,28 @@ def png16_bytes(width: int, height: int, mode: str = "RGBA", seed: int = 0) -> b
     )
 
 
+def interlaced_png(width: int, height: int, seed: int = 0) -> bytes:
+    """An 8-bit RGB PNG in Adam7 interlace order, written by hand: Pillow cannot write one."""
+    pixels = image(width, height, "RGB", seed).tobytes()
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2)]
+    passes.append((0, 1, 1, 2))
+    rows = bytearray()
+    for x0, y0, dx, dy in passes:
+        if x0 >= width:
+            continue  # a pass with no columns has no rows either
+        for y in range(y0, height, dy):
+            rows.append(0)  # filter type None
+            for x in range(x0, width, dx):
+                rows += pixels[3 * (y * width + x) : 3 * (y * width + x) + 3]
+    return png_from_chunks(
+        [
+            (b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1)),
+            (b"IDAT", zlib.compress(bytes(rows))),
+            (b"IEND", b""),
+        ]
+    )
+
+
 def png_from_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
     """A PNG made of the given (type, data) chunks, each with its length and a correct CRC."""
     out = bytearray(b"\x89PNG\r\n\x1a\n")

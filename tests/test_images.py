@@ -88,6 +88,7 @@ DECODABLE: dict[str, tuple[Callable[[], bytes], ImageInfo]] = {
     "png-grey-alpha16": (lambda: gen.png16_bytes(W, H, "LA"), ImageInfo("png", H, W, 2)),
     "png-rgb16": (lambda: gen.png16_bytes(W, H, "RGB"), ImageInfo("png", H, W, 3)),
     "png-rgba16": (lambda: gen.png16_bytes(W, H, "RGBA"), ImageInfo("png", H, W, 4)),
+    "png-interlaced": (lambda: gen.interlaced_png(W, H), ImageInfo("png", H, W, 3)),
     "png-trailing-bytes": (
         lambda: with_trailing(gen.png_bytes(W, H)),
         ImageInfo("png", H, W, 3),
@@ -528,7 +529,7 @@ def test_verify_catches_damage_the_headers_hide() -> None:
     chunks = [(k, zlib.compress(b"\x00" * 9) if k == b"IDAT" else v) for k, v in chunks]
     data = gen.png_from_chunks(chunks)
     info = probe(data)
-    with pytest.raises(ImageError, match=r"^damaged PNG: its pixels cannot be decoded"):
+    with pytest.raises(ImageError, match=r"^damaged PNG: its image data ends in row 1 of"):
         verify(data, info)
 
 
@@ -561,6 +562,50 @@ def test_verify_finds_in_a_jpeg_what_a_full_decode_finds(progressive: bool) -> N
                 verify_fails = True
             assert verify_fails == full_decode_fails
             outcomes.add(verify_fails)
+    assert outcomes == {False, True}  # both kinds of case were tried
+
+
+PNG_VARIANTS = {
+    "grey": lambda: gen.png_bytes(40, 30, "L"),
+    "1-bit": lambda: gen.png_bytes(41, 30, "1"),  # rows end mid-byte
+    "rgb": lambda: gen.png_bytes(40, 30, "RGB"),
+    "rgba": lambda: gen.png_bytes(40, 30, "RGBA"),
+    "palette": lambda: gen.png_bytes(40, 30, "P"),
+    "rgba-16-bit": lambda: gen.png16_bytes(40, 30, "RGBA"),
+    "interlaced": lambda: gen.interlaced_png(40, 30),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(PNG_VARIANTS))
+def test_verify_finds_in_a_png_what_a_full_decode_finds(variant: str) -> None:
+    """verify inflates a PNG's data and checks its rows' filter types without unfiltering;
+    image data changed or cut at random (chunk CRCs made right, so that probe passes) must
+    fail it exactly when it fails Pillow's full decode."""
+    chunks = gen.png_chunks(PNG_VARIANTS[variant]())
+    compressed = b"".join(payload for kind, payload in chunks if kind == b"IDAT")
+    rng = random.Random(11)
+    outcomes = set()
+    for trial in range(80):
+        changed = bytearray(compressed)
+        for _ in range(rng.choice((1, 4, 16)) if trial else 0):  # the first is left sound
+            changed[rng.randrange(len(changed))] = rng.randrange(256)
+        if trial and rng.random() < 0.3:
+            changed = changed[: rng.randrange(len(changed))]
+        kept = [chunk for chunk in chunks if chunk[0] not in (b"IDAT", b"IEND")]
+        data = gen.png_from_chunks([*kept, (b"IDAT", bytes(changed)), (b"IEND", b"")])
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+            full_decode_fails = False
+        except (OSError, SyntaxError, ValueError):
+            full_decode_fails = True
+        try:
+            verify(data, probe(data))
+            verify_fails = False
+        except ImageError:
+            verify_fails = True
+        assert verify_fails == full_decode_fails
+        outcomes.add(verify_fails)
     assert outcomes == {False, True}  # both kinds of case were tried
 
 
