@@ -43,7 +43,7 @@ class PackOptions:
     jpeg_quality: int = 100
     background: tuple[int, int, int] = (255, 255, 255)
     convert_unsupported: str | None = None  # "png" or "jpeg": re-encode what TF cannot decode
-    verify: bool = False  # decode every image in full
+    verify: bool = False  # decode every image's compressed data (images.verify)
     on_error: str = "fail"  # or "skip"
     shards: int | None = None
     max_shard_bytes: int | None = None

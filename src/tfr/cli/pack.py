@@ -88,7 +88,7 @@ def _colour(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
 @click.option(
     "--verify",
     is_flag=True,
-    help="Decode every image in full to catch damage the quick checks miss (slower).",
+    help="Decode every image's compressed data, to catch damage the header checks miss (slower).",
 )
 @click.option(
     "--on-error",
