@@ -729,7 +729,8 @@ def verify(data: bytes, info: ImageInfo) -> None:
 
     A JPEG is decoded at 1/8 scale, twice as fast: libjpeg still reads every Huffman code of
     every scan, where damage shows, and only the inverse DCT and colour conversion, which
-    cannot fail, run on fewer pixels.
+    cannot fail, run on fewer pixels. A still PNG that is not interlaced is inflated and its
+    rows' filter types checked, without Pillow (`_inflate_png`).
     """
     name = _NAMES.get(info.format, info.format)
     if info.format == "png" and not info.animated and _inflate_png(data):

@@ -4,8 +4,8 @@ The folder is walked in sorted order. Files named as images are taken for images
 content checked when they are read; other files are sniffed by their first bytes, so an image
 is packed whatever its name. The total and the classes are so known before any image is read.
 Images are then read, checked and (when asked) re-encoded, on a pool of threads when they are
-decoded (Pillow's codecs release the GIL). Results are written in input order
-through a bounded window, so the output is deterministic and memory stays flat.
+decoded (Pillow's codecs release the GIL). Results are written in input order through a
+bounded window, so the output is deterministic and memory stays flat.
 """
 
 from __future__ import annotations
