@@ -21,7 +21,14 @@ from google.protobuf.message import DecodeError
 
 from tfr.errors import RecordError
 from tfr.features import FeatureKind, decode_example
-from tfr.records import Record, detect_compression, expand_paths, iter_records, iter_stream
+from tfr.records import (
+    Record,
+    detect_compression,
+    expand_paths,
+    iter_records,
+    iter_stream,
+    normalise_compression,
+)
 
 __all__ = ["Features", "FileAccount", "Reader", "read_examples", "read_records"]
 
@@ -130,14 +137,11 @@ class Reader:
             yield record, features
 
     def _open_account(self, path: str) -> FileAccount:
-        compression = self.compression
-        if compression == "auto":
+        if self.compression == "auto":
             with open(path, "rb") as file:
                 compression = detect_compression(file.read(12))
-        elif compression is not None and compression.lower() in ("", "none"):
-            compression = None
-        elif compression is not None:
-            compression = compression.lower()
+        else:
+            compression = normalise_compression(self.compression)
         account = FileAccount(path, compression, os.path.getsize(path))
         self.files.append(account)
         return account

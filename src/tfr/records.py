@@ -31,6 +31,7 @@ __all__ = [
     "iter_records",
     "iter_stream",
     "masked_crc",
+    "normalise_compression",
     "read_records",
 ]
 
@@ -92,7 +93,9 @@ def frame(payload: bytes | bytearray | memoryview) -> tuple[bytes, bytes]:
     return length + _CRC.pack(masked_crc(length)), _CRC.pack(masked_crc(payload))
 
 
-def _normalise_compression(compression: str | None) -> str | None:
+def normalise_compression(compression: str | None) -> str | None:
+    """``"gzip"`` or ``"zlib"`` (any case), or None for none (``None``, ``""``, ``"none"``);
+    anything else is a usage error."""
     if compression is None or compression.lower() in ("", "none"):
         return None
     lowered = compression.lower()
@@ -126,7 +129,7 @@ class RecordWriter:
     def __init__(
         self, file: BinaryIO, compression: str | None = None, level: int | None = None
     ) -> None:
-        self.compression = _normalise_compression(compression)
+        self.compression = normalise_compression(compression)
         self.records = 0
         self.bytes_written = 0
         level = 6 if level is None else level
@@ -266,7 +269,7 @@ def iter_records(
         kind = (
             detect_compression(head)
             if compression == "auto"
-            else _normalise_compression(compression)
+            else normalise_compression(compression)
         )
         stream: BinaryIO
         if kind == "gzip":

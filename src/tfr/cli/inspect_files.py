@@ -94,7 +94,7 @@ def inspect_files(
     with user_errors(), Progress(None, "rec", as_json or spec) as bar:
         result = survey(
             files,
-            compression=None if compression == "none" else compression,
+            compression=compression,
             skip_corrupt=skip_corrupt,
             schema=not no_schema,
             head=head,

@@ -177,7 +177,7 @@ def pack(
             on_error=on_error,
             shards=shards,
             max_shard_bytes=max_shard_size,
-            compression=None if compression == "none" else compression,
+            compression=compression,
             compression_level=compression_level,
             shuffle=shuffle,
             seed=seed,

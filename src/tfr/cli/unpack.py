@@ -107,7 +107,7 @@ def unpack(
         verify=not no_verify,
         workers=workers,
         overwrite=overwrite,
-        compression=None if compression == "none" else compression,
+        compression=compression,
         skip_corrupt=skip_corrupt,
     )
     with user_errors(), Progress(None, "img", quiet) as bar:
