@@ -16,7 +16,7 @@ from PIL import Image
 from tfr.cli import cli
 from tfr.errors import RecordError
 from tfr.example_proto import Feature, Int64List
-from tfr.features import encode_example
+from tfr.features import encode_example, write_examples
 from tfr.reading import Reader, read_examples, read_records
 from tfr.records import RecordWriter, masked_crc
 from tfr.survey import feature_spec, short_float, spec_source, survey
@@ -33,9 +33,7 @@ JPEG = image("JPEG", (30, 20), "L")
 
 
 def write(path: Path, records: list[dict[str, Any]], compression: str | None = None) -> Path:
-    with open(path, "wb") as file, RecordWriter(file, compression) as writer:
-        for record in records:
-            writer.write(encode_example(record))
+    write_examples(path, records, compression=compression)
     return path
 
 

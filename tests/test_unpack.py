@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tfr.cli import cli
-from tfr.features import encode_example
+from tfr.features import write_examples
 from tfr.images import probe
-from tfr.records import RecordWriter
 from tfr.unpack import UnpackOptions, safe_name, unpack
 
 
@@ -68,9 +67,7 @@ def tutorial(
 
 
 def write(path: Path, records: list[dict[str, Any]], compression: str | None = None) -> Path:
-    with open(path, "wb") as file, RecordWriter(file, compression) as writer:
-        for record in records:
-            writer.write(encode_example(record))
+    write_examples(path, records, compression=compression)
     return path
 
 
