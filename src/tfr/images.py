@@ -24,6 +24,7 @@ from tfr.errors import ImageError
 __all__ = [
     "EXTENSIONS",
     "IMAGE_SUFFIXES",
+    "SNIFF_BYTES",
     "TF_FORMATS",
     "ImageInfo",
     "parse_color",
@@ -58,6 +59,9 @@ EXTENSIONS: dict[str, str] = {
     "exr": ".exr",
 }
 """The usual file suffix of each format `sniff` recognises."""
+
+# How many of a file's first bytes `sniff` needs to know its format.
+SNIFF_BYTES = 32
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(EXTENSIONS.values()) | {
     ".jpeg",
@@ -190,8 +194,9 @@ _HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
 
 
 def sniff(head: bytes) -> str | None:
-    """The format of an image from its first 32 bytes, or None if they are not one tfr knows."""
-    h = bytes(head[:32])
+    """The format of an image from its first `SNIFF_BYTES` bytes (more may be given, and are
+    not looked at), or None if they are not one tfr knows."""
+    h = bytes(head[:SNIFF_BYTES])
     if h.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if h.startswith(_PNG_SIGNATURE):
@@ -267,7 +272,7 @@ def probe(data: bytes) -> ImageInfo:
     """
     if not data:
         raise ImageError("empty file: there is no image in it")
-    fmt = sniff(data[:32])
+    fmt = sniff(data)
     if fmt is None:
         raise ImageError(
             "not an image: its bytes start like no image format tfr knows "

@@ -29,7 +29,6 @@ __all__ = ["KEY_SETS", "PackOptions", "PackResult", "Skipped", "pack", "walk_fol
 
 # Feature keys: the tutorial's (our default) or those of TensorFlow's own converters.
 KEY_SETS = ("tutorial", "tf")
-_SNIFF_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def walk_folder(src: str) -> Iterator[str]:
 def _sniff(path: str) -> str | None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        return images.sniff(os.read(fd, _SNIFF_BYTES))
+        return images.sniff(os.read(fd, images.SNIFF_BYTES))
     finally:
         os.close(fd)
 

@@ -47,7 +47,7 @@ LABEL_KEYS = ("label", "image/class/label")
 _LABEL_TEXT_KEYS = {"image/class/label": "image/class/text", "label": "label/text"}
 _KINDS = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}
 _DTYPES = {"bytes": "tf.string", "float": "tf.float32", "int64": "tf.int64"}
-_SNIFF_BYTES = 32
+_PREVIEW_BYTES = 32  # of a bytes value that is not text, in a head record
 # A "label" with more distinct values than this is an id or a measurement, not a class.
 _MAX_LABELS = 10_000
 _HEAD_VALUES = 8  # values of one feature shown in a head record
@@ -320,7 +320,7 @@ class _Scan:
         self.result.keys = dict(sorted(keys.items()))
 
     def _bytes(self, key: str, value: bytes) -> None:
-        image_format = images.sniff(value[:_SNIFF_BYTES])
+        image_format = images.sniff(value)
         if image_format is None:
             return
         found = self.images.get(key)
@@ -448,7 +448,7 @@ def _head_record(record: Record) -> HeadRecord:
 
 
 def _bytes_value(value: bytes) -> ImageValue | TextValue:
-    image_format = images.sniff(value[:_SNIFF_BYTES])
+    image_format = images.sniff(value)
     if image_format is not None:
         try:
             info = images.probe(value)
@@ -461,7 +461,7 @@ def _bytes_value(value: bytes) -> ImageValue | TextValue:
         text = None
     if text is not None and not text.isprintable():
         text = None
-    return TextValue(len(value), text, value[:_SNIFF_BYTES])
+    return TextValue(len(value), text, value[:_PREVIEW_BYTES])
 
 
 def short_float(value: float) -> float:

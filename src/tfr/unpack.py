@@ -54,7 +54,6 @@ _SHAPE_KEYS = (
     ("image/height", "image/width", "image/channels"),
     ("height", "width", "channels"),
 )
-_SNIFF_BYTES = 32
 _MAX_NAME_BYTES = 255  # the limit of common file systems
 _UNLABELLED = "unlabelled"
 # Opening these names on Windows opens a device, whatever the folder or extension.
@@ -126,7 +125,7 @@ def find_image_key(features: Features) -> str | None:
     found = [
         key
         for key, (kind, values) in features.items()
-        if kind == "bytes" and values and images.sniff(values[0][:_SNIFF_BYTES])
+        if kind == "bytes" and values and images.sniff(values[0])
     ]
     return found[0] if len(found) == 1 else None
 
@@ -299,7 +298,7 @@ class _Unpacker:
         number: int,
         folder: str | None,
     ) -> None:
-        image_format = images.sniff(data[:_SNIFF_BYTES])
+        image_format = images.sniff(data)
         name, renamed = self._name(record, features, image_format)
         if number:
             name = _with_suffix(name, number)
