@@ -101,15 +101,23 @@ def split_of(relative: str, fractions: tuple[tuple[str, Fraction], ...], seed: i
 def find_split_folders(src: str) -> list[str] | None:
     """The split folders of ``src`` when every folder in it is named as a split
     (:data:`SPLIT_FOLDERS`) and no image lies beside them; None otherwise."""
-    folders, loose = top_level(src)
-    if not folders or loose or not all(name.lower() in SPLIT_FOLDERS for name in folders):
+    folders, files = _entries(src)
+    if not folders or not all(name.lower() in SPLIT_FOLDERS for name in folders):
         return None
-    return folders
+    # Only now look inside the files: most folders are not split folders, and a sniff of
+    # every top-level file would cost one open each.
+    return None if _images(src, files) else folders
 
 
 def top_level(src: str) -> tuple[list[str], list[str]]:
     """The folders right under ``src``, sorted, and the images beside them (hidden entries
     aside): what splitting by folders takes, and what it would leave out."""
+    folders, files = _entries(src)
+    return folders, _images(src, files)
+
+
+def _entries(src: str) -> tuple[list[str], list[str]]:
+    """The folders and the files right under ``src``, sorted, hidden entries aside."""
     folders: list[str] = []
     files: list[str] = []
     if storage.is_url(src):
@@ -123,8 +131,11 @@ def top_level(src: str) -> tuple[list[str], list[str]]:
             for entry in entries:
                 if not entry.name.startswith("."):
                     (folders if entry.is_dir() else files).append(entry.name)
-    images = [name for name in sorted(files) if _is_image(storage.join(src, name))]
-    return sorted(folders), images
+    return sorted(folders), sorted(files)
+
+
+def _images(src: str, files: list[str]) -> list[str]:
+    return [name for name in files if _is_image(storage.join(src, name))]
 
 
 def _is_image(path: str) -> bool:

@@ -22,11 +22,6 @@ class _Range:
     high: int = 0
     total: int = 0
 
-    def add(self, value: int, first: bool) -> None:
-        self.low = value if first else min(self.low, value)
-        self.high = value if first else max(self.high, value)
-        self.total += value
-
     def merge(self, other: _Range, first: bool) -> None:
         self.low = other.low if first else min(self.low, other.low)
         self.high = other.high if first else max(self.high, other.high)
@@ -59,9 +54,15 @@ class ShapeStats:
     ) -> None:
         first = not self.images
         self.images += 1
-        self.bytes.add(size, first)
-        self.height.add(height, first)
-        self.width.add(width, first)
+        # Once per image, twice with classes: three calls here, not three method calls each.
+        for measure, value in ((self.bytes, size), (self.height, height), (self.width, width)):
+            if first:
+                measure.low = measure.high = value
+            elif value < measure.low:
+                measure.low = value
+            elif value > measure.high:
+                measure.high = value
+            measure.total += value
         self.channels[channels] += 1
         self.formats[image_format] += 1
         if animated:
@@ -127,7 +128,10 @@ class ImageStats:
         whether it is animated, as :meth:`ShapeStats.add` takes them."""
         self.total.add(*shape)
         if cls is not None:
-            self.per_class.setdefault(cls, ShapeStats()).add(*shape)
+            stats = self.per_class.get(cls)
+            if stats is None:  # not setdefault: building a ShapeStats per image cost 2 us
+                stats = self.per_class[cls] = ShapeStats()
+            stats.add(*shape)
 
     def merge(self, other: ImageStats) -> None:
         self.total.merge(other.total)

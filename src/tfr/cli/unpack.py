@@ -63,7 +63,7 @@ from tfr.unpack import unpack as unpack_files
 @click.option(
     "--workers",
     type=click.IntRange(1),
-    help="Threads decoding the images (default: all cores when checking them, else 1).",
+    help="Threads decoding and writing the images (default: all cores when checking them, else 4).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace files that exist in OUTDIR.")
 @read_compression_option
