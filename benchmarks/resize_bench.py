@@ -3,10 +3,12 @@
     python benchmarks/resize_bench.py            # writes benchmarks/RESIZE.md (~10 minutes)
     python benchmarks/resize_bench.py --quick    # a smoke run; its table goes to the work dir
 
-pack does not resize yet, so each tool here is a small driver doing what pack will do per
-image: read the file, resize it so its shorter side is 256, encode it as JPEG at the same
-quality, write it to a folder. Each driver is a whole process, timed from spawn to exit
-(imports included) by timed.py, on the same files, interleaved after a warm-up round:
+Each tool here is a small driver doing the per-image work of `tfr pack --resize 256` (tfr's
+driver calls the same `resize` pack calls), without the TFRecord around it, so that the
+three do the same job: read the file, resize it so its shorter side is 256, encode it as
+JPEG at the same quality, write it to a folder. Each driver is a whole process, timed from
+spawn to exit (imports included) by timed.py, on the same files, interleaved after a warm-up
+round:
 
 - tfr: `probe`, then `resize` (JPEG DCT scaling, reducing_gap, Lanczos), on 1 and on all
   worker threads (`tfr.parallel.ordered_map`, as pack uses);
@@ -502,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Pillow {PIL.__version__}, TensorFlow {tf.__version__}, NumPy {np.__version__}; "
         f"{dt.date.today().isoformat()}.",
         "",
-        "pack does not resize yet: each tool is a driver doing what pack will do per image "
+        "Each tool is a driver doing the per-image work of `tfr pack --resize` (tfr's calls the "
+        "same `resize` pack calls), without the TFRecord around it "
         f"(read, resize to shorter side {SIDE}, encode as JPEG at quality {QUALITY}, write), "
         "run as a whole process and timed from spawn to exit, imports included. Medians of "
         f"{args.runs} interleaved runs after a warm-up. PSNR is the mean over the images of "

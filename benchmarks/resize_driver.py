@@ -1,4 +1,4 @@
-"""What pack will do per image when it resizes, over a folder: the process resize_bench.py times.
+"""The per-image work of pack --resize, over a folder: the process resize_bench.py times.
 
     python benchmarks/resize_driver.py tfr|pillow|tf SRC OUT [--workers N]
 
