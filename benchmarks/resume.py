@@ -96,6 +96,7 @@ def main() -> int:
     work = args.workdir / "resume"
     full, resumed, killed_at, kept = [], [], [], []
     reference: dict[str, str] | None = None
+    shutil.rmtree(work, ignore_errors=True)  # outputs of an earlier run of this script
     subprocess.run(_pack(big.path, work / "warm", args.shards), check=True)  # page cache, .pyc
     for n in range(args.runs):
         for folder in ("full", "killed"):
