@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import handmade
 from clirun import run
 
@@ -89,3 +91,32 @@ def test_splits_from_folders_in_a_bucket_and_resumed_there(s3: Any, tmp_path: Pa
     assert inspected.exit_code == 0 and "flowers.labels.txt" in inspected.output
     again = run("pack", "s3://bucket/ds", out, "--label-from", "dir", "--split", "none")
     assert again.exit_code == 2 and "exists" in again.output  # the split output is there
+
+
+def test_the_client_keeps_as_many_connections_as_requests_in_flight(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore keeps 10 connections unless told: 32 requests in flight would wait for them.
+    import copy
+
+    import fsspec.config
+
+    from tfr import storage
+
+    monkeypatch.setattr(fsspec.config, "conf", copy.deepcopy(fsspec.config.conf))
+    monkeypatch.setattr(storage, "_connections", storage._connections)
+    monkeypatch.setattr(storage, "_pool_given", set())
+
+    def pool() -> int:
+        fs, _ = storage.filesystem("s3://bucket/x")
+        return int(fs.config_kwargs["max_pool_connections"])
+
+    assert pool() == 64
+    storage.allow_connections(100)
+    assert pool() == 100
+    storage.allow_connections(8)  # never fewer than asked before
+    assert pool() == 100
+    # The user's own pool size is theirs, and their other client settings stay.
+    storage.configure({"config_kwargs": {"max_pool_connections": 5, "read_timeout": 9}}, ["s3"])
+    assert pool() == 5
+    assert storage.filesystem("s3://bucket/x")[0].config_kwargs["read_timeout"] == 9

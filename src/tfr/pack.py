@@ -689,6 +689,7 @@ class _Writer:
         if storage.is_url(src):
             # Each request to an object store waits 20-50 ms: tens of them in flight.
             self.workers = options.io_workers or IO_WORKERS
+            storage.allow_connections(self.workers)
         else:
             self.workers = options.workers or (default_workers() if options.image.decodes else 1)
         self.decoding = ByteBudget(DECODING_BYTES) if self.workers > 1 else None

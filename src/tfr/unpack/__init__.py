@@ -315,7 +315,9 @@ SYNC_WORKERS = 4
 
 def _workers(options: UnpackOptions, remote: bool) -> int:
     if remote:
-        return options.io_workers or IO_WORKERS
+        workers = options.io_workers or IO_WORKERS
+        storage.allow_connections(workers)
+        return workers
     return options.workers or (default_workers() if options.verify else SYNC_WORKERS)
 
 
