@@ -64,7 +64,7 @@ def local_path(path: str) -> str:
 # Connections a store's client may keep open, for the stores whose client pools them (s3fs,
 # through botocore, keeps 10 unless told): at least as many as the requests in flight. With
 # 10, 32 requests in flight waited for one another: 1,000 images behind 50 ms of latency
-# packed in 12.1 s, and in 7.1 s with 32 connections.
+# packed in 12.1 s, and in 7.1 s with 64 connections (benchmarks/REMOTE.md).
 _POOLED = ("s3", "s3a")
 _connections = 64
 _pool_given: set[str] = set()  # protocols whose pool size the user's options set
