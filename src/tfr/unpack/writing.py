@@ -40,6 +40,7 @@ def write_image(target: str, data: bytes, *, overwrite: bool, sync: bool = True)
     folder = os.path.dirname(target)
     with writing(target):
         fd, temporary = _create_temporary(folder)
+        named = False  # the file has its final name, and the temporary one is gone
         try:
             try:
                 view = memoryview(data)
@@ -51,15 +52,15 @@ def write_image(target: str, data: bytes, *, overwrite: bool, sync: bool = True)
                 os.close(fd)
             if overwrite:
                 os.replace(temporary, target)
-                return True
-            try:
-                if link(temporary, target):
-                    os.unlink(temporary)
-            except OutputExists:
-                return False
+            elif link(temporary, target):
+                os.unlink(temporary)
+            named = True
             return True
+        except OutputExists:
+            return False
         finally:
-            discard(temporary)
+            if not named:  # not a system call per file more when all went well
+                discard(temporary)
 
 
 def _write_stored(target: str, data: bytes, *, overwrite: bool) -> bool:
