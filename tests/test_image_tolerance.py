@@ -17,6 +17,8 @@ import imagegen as gen
 from tfr.errors import DamagedImage
 from tfr.images import ImageInfo, probe, reencode, verify
 from tfr.images.gif import tensorflow_frames
+from tfr.images.pillow import decoded as pillow_decoded
+from tfr.images.resizing import ResizeSpec, resize
 
 W, H = 24, 16
 
@@ -204,6 +206,11 @@ def test_an_ancillary_chunk_failing_its_crc_is_dropped_as_libpng_drops_it(
     converted, converted_info = reencode(data, "png")
     assert converted_info == ImageInfo("png", H, W, 3)
     assert (decoded(tf, converted) == decoded(tf, reference)).all()
+    # Every way into Pillow gives it what libpng reads: resizing, previews, decode_images.
+    stretched = resize(data, info, ResizeSpec.parse(f"{W * 2}x{H * 2}", "stretch"), fmt="png")
+    assert stretched.resized and decoded(tf, stretched.data).shape == (H * 2, W * 2, 3)
+    with pillow_decoded(data, "png") as im:
+        assert (np.asarray(im.convert("RGB")) == decoded(tf, reference)).all()
 
 
 def test_a_palettes_transparency_failing_its_crc_is_dropped(tf: Any) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from tfr.errors import ImageError, ImageTooLarge, UnsupportedImage
 from tfr.images.formats import PILLOW_IDS, PILLOW_ONLY, name_of
 from tfr.images.info import damaged
+from tfr.images.png import as_libpng_reads
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -233,10 +234,15 @@ def open_image(data: bytes, fmt: str) -> Image.Image:
     """Opens ``data`` (reading its header only) with the Pillow plugin for ``fmt`` only.
 
     The plugin is called as Image.open would call it, without Image.open's size check: callers
-    check sizes against their own limit. Raises what Pillow raises for an unreadable file, and
-    UnsupportedImage when Pillow has no plugin for ``fmt``.
+    check sizes against their own limit. A PNG is given as libpng reads it: Pillow refuses an
+    ancillary chunk that fails its CRC, which libpng (and so TensorFlow) drops. Raises what
+    Pillow raises for an unreadable file, and UnsupportedImage when Pillow has no plugin for
+    ``fmt``.
     """
     from PIL import Image
+
+    if fmt == "png":
+        data = as_libpng_reads(data)
 
     Image.init()  # registers the plugins, so that Image.OPEN lists every one Pillow has
     plugins = [name for name in PILLOW_IDS.get(fmt, ()) if name in Image.OPEN]

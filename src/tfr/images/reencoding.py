@@ -10,7 +10,6 @@ if TYPE_CHECKING:
 
 from tfr.images.info import ImageInfo
 from tfr.images.pillow import DEFAULT_MAX_PIXELS, check_pixels, open_image, quiet, reading
-from tfr.images.png import as_libpng_reads
 from tfr.images.probe import probe
 
 __all__ = ["reencode"]
@@ -56,8 +55,6 @@ def reencode(
     if source is None:
         source = probe(data)
     check_pixels(source.format, source.width, source.height, max_pixels)
-    if source.format == "png":
-        data = as_libpng_reads(data)
     with reading(source.format, max_pixels):
         im = open_image(data, source.format)
         check_pixels(source.format, im.width, im.height, max_pixels)

@@ -14,7 +14,7 @@ from tfr.images.pillow import (
     pillow_errors,
     reading,
 )
-from tfr.images.png import CHUNK, IHDR, as_libpng_reads
+from tfr.images.png import CHUNK, IHDR
 
 __all__ = ["verify"]
 
@@ -40,10 +40,8 @@ def verify(
     check_pixels(info.format, info.width, info.height, max_pixels)
     if info.format == "bmp" and info.tf_decodable:
         return ()
-    if info.format == "png":
-        if _inflate_png(data):
-            return ()
-        data = as_libpng_reads(data)
+    if info.format == "png" and _inflate_png(data):
+        return ()
     frames = 1
     if info.animated and info.format == "gif":
         frames = max(1, tensorflow_frames(data))
