@@ -45,7 +45,7 @@ from tfr.plan import Entry, Plan, ShardTask, label_map_for, make_plan
 from tfr.prepare import ImageOptions, Prepared, prepare
 from tfr.progress import Finished, Progress, plan_listing
 from tfr.records import iter_records
-from tfr.shards import Shard, ShardFile, manifest_of, starts_new_shard
+from tfr.shards import Shard, ShardFile, manifest_of, record_size, starts_new_shard
 from tfr.splits import SplitSpec, find_split_folders, split_of, top_level
 from tfr.stats import ImageStats
 
@@ -700,7 +700,7 @@ class _Writer:
         out = self.name
         if self.plan.max_shard_bytes is not None:
             chain = self._write_chain(tasks[0], self.plan.max_shard_bytes)
-            return [self._named(f, shard_name(out, i, len(chain))) for i, f in enumerate(chain)]
+            return [f._replace(final=shard_name(out, i, len(chain))) for i, f in enumerate(chain)]
         total = len(tasks)
         finals = [shard_name(out, i, total) if self.plan.sharded else out for i in range(total)]
         kept = self.progress.finished if self.progress is not None else {}
@@ -789,7 +789,7 @@ class _Writer:
         try:
             for entry, outcome in self._loaded(task.entries[start:]):
                 if isinstance(outcome, Prepared):
-                    size = sum(map(len, outcome.payload)) + 16
+                    size = record_size(outcome.payload)
                     if size > max_bytes:
                         raise UsageError(
                             f"the maximum shard size ({max_bytes:,} bytes) is smaller than one "
@@ -840,10 +840,6 @@ class _Writer:
 
     def _compression(self) -> tuple[str | None, int | None]:
         return self.options.output.compression, self.options.output.compression_level
-
-    @staticmethod
-    def _named(written: Written, final: str) -> Written:
-        return Written(written.temporary, final, written.records, written.bytes)
 
     def _loaded(self, entries: Iterable[Entry]) -> Iterable[tuple[Entry, Prepared | ImageError]]:
         """Each image prepared (or the error that it cannot be), in order."""

@@ -16,7 +16,9 @@ train and test gives ``out/flowers-train-00000-of-00004.tfrecord`` ... and
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -90,12 +92,22 @@ def split_of(relative: str, fractions: tuple[tuple[str, Fraction], ...], seed: i
     folders): where the SHA-256 of the seed and the path falls among the fractions."""
     key = f"{seed}\0{relative}".encode("utf-8", "surrogateescape")
     point = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
-    bound = Fraction(0)
-    for name, fraction in fractions:
-        bound += fraction
-        if point < bound * _SCALE:
+    for name, bound in _bounds(fractions):
+        if point < bound:
             return name
     return fractions[-1][0]  # the fractions add up to 1: only rounding could get here
+
+
+@functools.lru_cache(maxsize=8)
+def _bounds(fractions: tuple[tuple[str, Fraction], ...]) -> tuple[tuple[str, int], ...]:
+    """Each split's upper end in the hash space, as an integer: once per spec, not per image
+    (5 us of rational arithmetic per image). ``point < x`` and ``point < ceil(x)`` agree for
+    an integer ``point``, so the assignment is exactly that of the fractions."""
+    bounds, total = [], Fraction(0)
+    for name, fraction in fractions:
+        total += fraction
+        bounds.append((name, math.ceil(total * _SCALE)))
+    return tuple(bounds)
 
 
 def find_split_folders(src: str) -> list[str] | None:
