@@ -171,9 +171,6 @@ class ToleratedDamage(DamagedImage):
         self.defects = defects
         super().__init__("damage TensorFlow tolerates: " + "; ".join(defects), path)
 
-    def with_path(self, path: str | os.PathLike[str]) -> ImageError:
-        return ToleratedDamage(self.defects, path)
-
 
 class UnsupportedImage(ImageError):
     """An intact image that TensorFlow cannot decode to its pixels (TIFF, 16-bit BMP, ...)."""

@@ -21,7 +21,7 @@ from tfr import images, storage
 from tfr.filelist import Listed
 from tfr.labels import class_of
 
-__all__ = ["Found", "Listing", "list_folder", "list_named", "walk_folder"]
+__all__ = ["Found", "Listing", "list_folder", "list_named"]
 
 
 class Found(NamedTuple):
@@ -98,13 +98,6 @@ def _not_a_file(entry: os.DirEntry[str]) -> str | None:
         return "a link to a folder (not followed)"
     kind = "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
     return f"a link to {kind}" if entry.is_symlink() else kind
-
-
-def walk_folder(src: str) -> Iterator[str]:
-    """Every regular file under ``src`` (through links to files), as a path relative to it with
-    ``/`` separators, in sorted order; hidden files and folders are left out, folder links
-    are not followed."""
-    yield from _Walk(src).files()
 
 
 # os.open and os.read rather than open(): no file object to build.

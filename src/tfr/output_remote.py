@@ -20,24 +20,16 @@ import contextlib
 import fnmatch
 import posixpath
 from collections.abc import Iterable
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from tfr import names, storage
-from tfr.errors import OutputExists, UsageError, WriteError
+from tfr.atomic import writing
+from tfr.errors import OutputExists, UsageError
 from tfr.interrupts import critical
 from tfr.manifest import Manifest
 from tfr.output import Recovery, Written, earlier_members
 
 __all__ = ["RemoteOutputSet"]
-
-
-@contextlib.contextmanager
-def _writing(path: str) -> Any:
-    """The store's refusals (permission, quota, network) as one WriteError naming ``path``."""
-    try:
-        yield
-    except (OSError, PermissionError) as exc:
-        raise WriteError(path, exc) from None
 
 
 class RemoteOutputSet:
@@ -147,14 +139,14 @@ class RemoteOutputSet:
     def temporary(self) -> tuple[str, BinaryIO]:
         path = names.temporary_path(self.path)
         self._temporaries.append(path)
-        with _writing(self.path):
+        with writing(self.path):
             file = self.fs.open(path, "wb")
         return path, file
 
     def write_file(self, final: str, data: bytes) -> Written:
         path = names.temporary_path(self.path)
         self._temporaries.append(path)
-        with _writing(final):
+        with writing(final):
             self.fs.pipe_file(path, data)
         return Written(path, final, 0, len(data))
 
@@ -180,7 +172,7 @@ class RemoteOutputSet:
                     if manifest_path in manifests:
                         self._remove(manifest_path)
                 for written in files:
-                    with _writing(written.final):
+                    with writing(written.final):
                         self.fs.copy(written.temporary, written.final)
                     published.append(written.final)
             except BaseException:

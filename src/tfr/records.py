@@ -378,15 +378,14 @@ class BufferedViews:
     keeps its piece alive as long as it is referenced.
     """
 
-    def __init__(self, raw: BinaryIO, piece: int | None = None) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._piece = piece or _VIEW_PIECE
         self._buffer = memoryview(b"")
         self._position = 0
 
     def read(self, size: int) -> Buffer:
         if self._position == len(self._buffer):
-            self._buffer = memoryview(self._raw.read(self._piece))
+            self._buffer = memoryview(self._raw.read(_VIEW_PIECE))
             self._position = 0
         start, end = self._position, self._position + size
         if end <= len(self._buffer):

@@ -185,11 +185,6 @@ def glob(pattern: str) -> list[str]:
     return sorted(_full(fs, name) for name, info in found.items() if info.get("type") == "file")
 
 
-def escape(path: str) -> str:
-    """``path`` with glob's special characters made literal."""
-    return _glob.escape(path)
-
-
 def join(folder: str, *parts: str) -> str:
     return posixpath.join(folder, *parts) if is_url(folder) else os.path.join(folder, *parts)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 
 from tfr import storage
-from tfr.atomic import discard, link, writing
+from tfr.atomic import discard, publish, writing
 from tfr.errors import OutputExists
 
 __all__ = ["LOCK_NAME", "remove_leftovers", "write_image"]
@@ -50,10 +50,7 @@ def write_image(target: str, data: bytes, *, overwrite: bool, sync: bool = True)
                     os.fsync(fd)
             finally:
                 os.close(fd)
-            if overwrite:
-                os.replace(temporary, target)
-            elif link(temporary, target):
-                os.unlink(temporary)
+            publish(temporary, target, overwrite=overwrite)
             named = True
             return True
         except OutputExists:
