@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image, ImageChops, ImageStat
 
+import handmade
 import imagegen
 from tfr.cli import cli
 from tfr.features import write_examples
@@ -256,3 +257,18 @@ def test_the_sheet_in_the_docs_is_what_its_script_draws(tmp_path: Path) -> None:
     # Fonts may render a little differently from one Pillow to another; the layout may not.
     difference = ImageStat.Stat(ImageChops.difference(drawn, committed)).mean
     assert max(difference) < 2, difference
+
+
+def test_a_label_is_named_by_the_text_beside_it_in_each_layout(tmp_path: Path) -> None:
+    # As unpack and inspect read them: TensorFlow's converters' keys, and a plain "label/text".
+    path = tmp_path / "texts.tfrecord"
+    image = handmade.jpeg(8, 8)
+    write_examples(
+        path,
+        [
+            {"image/encoded": image, "image/class/label": 2, "image/class/text": "owl"},
+            {"image": image, "label": 5, "label/text": "fox"},
+        ],
+    )
+    tiles = select([path], PreviewOptions(columns=2, rows=1, tile=TILE)).tiles
+    assert [tile.label for tile in tiles] == ["owl (2)", "fox (5)"]

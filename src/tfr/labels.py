@@ -18,6 +18,7 @@ from tfr.names import label_map_path
 
 __all__ = [
     "LABEL_SOURCES",
+    "LabelNames",
     "assign_ids",
     "class_of",
     "find_label_map",
@@ -189,3 +190,30 @@ def class_of(relative_path: str, source: str) -> str | None:
     if source == "parent":
         return folder.rpartition("/")[2] or None
     return None
+
+
+class LabelNames:
+    """Label ids to class names, for readers: from the map given, or from the label map found
+    beside each file (each read once). ``found`` lists the label map files read, in order
+    (into the list given, if one is)."""
+
+    def __init__(
+        self, given: Mapping[str, int] | None = None, found: list[str] | None = None
+    ) -> None:
+        self._given = None if given is None else {v: k for k, v in given.items()}
+        self._beside: dict[str, dict[int, str] | None] = {}
+        self.found = found if found is not None else []
+
+    def of(self, path: str) -> dict[int, str] | None:
+        """The names of the labels in the records of the file ``path``; None if unknown."""
+        if self._given is not None:
+            return self._given
+        if path not in self._beside:
+            map_path = find_label_map(path)
+            names = None
+            if map_path is not None:
+                names = {v: k for k, v in load_label_map(map_path).items()}
+                if map_path not in self.found:
+                    self.found.append(map_path)
+            self._beside[path] = names
+        return self._beside[path]

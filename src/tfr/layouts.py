@@ -27,6 +27,7 @@ __all__ = [
     "NAME_KEYS",
     "SHAPE_KEYS",
     "Layout",
+    "find_image_key",
 ]
 
 Features = dict[str, tuple[FeatureKind, list[Any]]]
@@ -107,3 +108,21 @@ SHAPE_KEYS: tuple[tuple[str, str, str], ...] = (
     *(x.shape for x in LAYOUTS.values() if x.shape is not None),
     ("height", "width", "channels"),
 )
+
+
+def find_image_key(features: Features) -> str | None:
+    """The key holding the image: a usual key if present, else the one bytes key holding an
+    image format; None when there is none or more than one such key.
+    """
+    from tfr.images import sniff
+
+    for key in IMAGE_KEYS:
+        kind, values = features.get(key, ("", []))
+        if kind == "bytes" and values:
+            return key
+    found = [
+        key
+        for key, (kind, values) in features.items()
+        if kind == "bytes" and values and sniff(values[0])
+    ]
+    return found[0] if len(found) == 1 else None

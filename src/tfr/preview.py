@@ -25,11 +25,10 @@ from google.protobuf.message import DecodeError
 from tfr.atomic import atomic_output
 from tfr.errors import ImageError, RecordError, TfrError
 from tfr.features import FeatureKind, decode_example
-from tfr.labels import find_label_map, load_label_map
-from tfr.layouts import NAME_KEYS
+from tfr.labels import LabelNames
+from tfr.layouts import LABEL_KEYS, LABEL_TEXT_KEYS, NAME_KEYS, find_image_key
 from tfr.names import expand_paths
 from tfr.records import Buffer, iter_records
-from tfr.unpack import LABEL_KEYS, find_image_key
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont
@@ -51,8 +50,6 @@ _TEXT = (235, 235, 235)
 _DIM_TEXT = (170, 170, 178)
 _DAMAGED = (120, 30, 36)
 _FONT_SIZE = 12
-# The text that names a class beside its id, in TensorFlow's converters' layout.
-_LABEL_TEXT_KEYS = {"image/class/label": "image/class/text"}
 
 Features = dict[str, tuple[FeatureKind, list[Any]]]
 
@@ -126,24 +123,6 @@ class PreviewResult:
         return [tile for tile in self.tiles if tile.damaged]
 
 
-class _Labels:
-    """Label ids to names, from the map given or the one beside each file."""
-
-    def __init__(self, given: Mapping[str, int] | None) -> None:
-        self._given = None if given is None else {v: k for k, v in given.items()}
-        self._beside: dict[str, dict[int, str] | None] = {}
-
-    def names(self, path: str) -> dict[int, str] | None:
-        if self._given is not None:
-            return self._given
-        if path not in self._beside:
-            map_path = find_label_map(path)
-            self._beside[path] = (
-                None if map_path is None else {v: k for k, v in load_label_map(map_path).items()}
-            )
-        return self._beside[path]
-
-
 def _one(features: Features, key: str) -> Any:
     kind, values = features.get(key, ("", []))
     if len(values) != 1:
@@ -152,7 +131,7 @@ def _one(features: Features, key: str) -> Any:
 
 
 def _describe(
-    path: str, index: int, offset: int, data: Buffer, options: PreviewOptions, labels: _Labels
+    path: str, index: int, offset: int, data: Buffer, options: PreviewOptions, labels: LabelNames
 ) -> tuple[Tile, set[str]]:
     """The tile of an intact record, and the names its label matches a filter by."""
     tile = Tile(path, index, offset)
@@ -171,9 +150,9 @@ def _describe(
         matches.add(str(label))
         text = None
         if isinstance(label, int):
-            known = labels.names(path)
+            known = labels.of(path)
             text = known.get(label) if known else None
-            for label_key, text_key in _LABEL_TEXT_KEYS.items():
+            for label_key, text_key in LABEL_TEXT_KEYS.items():
                 if text is None and _one(features, label_key) == label:
                     text = _one(features, text_key)
         if text is not None:
@@ -198,7 +177,7 @@ def _candidates(
 ) -> Iterator[tuple[Tile, set[str]]]:
     """Every record of the files in order, as a tile and its label's names; damaged records
     too, as tiles with a problem. ``counts[0]`` counts the records read."""
-    labels = _Labels(options.label_map)
+    labels = LabelNames(options.label_map)
     for path in paths:
         errors: list[RecordError] = []
         records = iter_records(path, compression=options.compression, on_corrupt=errors.append)

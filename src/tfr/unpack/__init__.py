@@ -25,8 +25,8 @@ from typing import Any
 from tfr import images, storage
 from tfr.errors import RecordError, UsageError
 from tfr.interrupts import critical
-from tfr.labels import find_label_map, load_label_map
-from tfr.layouts import IMAGE_KEYS, LABEL_KEYS, LABEL_TEXT_KEYS
+from tfr.labels import LabelNames
+from tfr.layouts import IMAGE_KEYS, LABEL_KEYS, LABEL_TEXT_KEYS, find_image_key
 from tfr.lock import Lock, Owner
 from tfr.parallel import default_workers, ordered_map
 from tfr.reading import Features, FileAccount, Reader
@@ -46,22 +46,6 @@ __all__ = [
     "safe_name",
     "unpack",
 ]
-
-
-def find_image_key(features: Features) -> str | None:
-    """The key holding the image: a usual key if present, else the one bytes key holding an
-    image format; None when there is none or more than one such key.
-    """
-    for key in IMAGE_KEYS:
-        kind, values = features.get(key, ("", []))
-        if kind == "bytes" and values:
-            return key
-    found = [
-        key
-        for key, (kind, values) in features.items()
-        if kind == "bytes" and values and images.sniff(values[0])
-    ]
-    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -167,7 +151,7 @@ class _Unpacker:
         self.folders = LabelFolders(outdir)
         self.subfolders = Folders(outdir)
         self.remote = storage.is_url(outdir)
-        self.label_names: dict[str, dict[int, str] | None] = {}  # input -> its label map
+        self.label_names = LabelNames(options.label_map, found=self.result.label_maps)
         self._count = threading.Lock()
         self._notes = {
             "mismatch": result.mismatches,
@@ -271,7 +255,7 @@ class _Unpacker:
         label = self._label_value(features)
         if label is None or isinstance(label, str):
             return label
-        names = self._label_names(record.path)
+        names = self.label_names.of(record.path)
         if names is not None and label in names:
             return names[label]
         for label_key, text_key in LABEL_TEXT_KEYS.items():
@@ -280,19 +264,6 @@ class _Unpacker:
                 if text is not None:
                     return bytes(text).decode("utf-8", "replace")
         return str(label)
-
-    def _label_names(self, path: str) -> dict[int, str] | None:
-        if self.options.label_map is not None:
-            return {label: name for name, label in self.options.label_map.items()}
-        if path not in self.label_names:
-            map_path = find_label_map(path)
-            names = None
-            if map_path is not None:
-                names = {label: name for name, label in load_label_map(map_path).items()}
-                if map_path not in self.result.label_maps:
-                    self.result.label_maps.append(map_path)
-            self.label_names[path] = names
-        return self.label_names[path]
 
     @staticmethod
     def _note(
