@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -203,10 +204,11 @@ class _Unpacker:
     def work(self, task: _Task) -> _Task:
         """Check a record's images, if asked, and write them; runs on a worker thread."""
         for image in task.images:
-            if self._is_folder(image.target):
+            standing = self._standing(image.target)
+            if standing == "folder":
                 self._note(task, self.result.skipped, image.output, "a folder has this name")
                 continue  # never replaced, even with overwrite: it may hold anything
-            if not self.options.overwrite and storage.lexists(image.target):
+            if standing is not None and not self.options.overwrite:
                 self._note(task, self.result.skipped, image.output, _EXISTS, "exists")
                 continue  # kept as it is, and not checked
             if self.options.verify:
@@ -227,10 +229,20 @@ class _Unpacker:
                 self.result.bytes_written += len(image.data)
         return task
 
-    def _is_folder(self, path: str) -> bool:
+    def _standing(self, path: str) -> str | None:
+        """What stands at ``path`` already: "folder" (a real one, not a link to one), "file"
+        (anything else, links included) or None. One lstat per image, locally."""
         if self.remote:
-            return False  # an object store has keys, and no folder stands in one's way
-        return os.path.isdir(path) and not os.path.islink(path)
+            # An object store has keys, and no folder stands in one's way; with overwrite,
+            # what is there does not matter, and asking would cost a request.
+            if self.options.overwrite:
+                return None
+            return "file" if storage.exists(path) else None
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None
+        return "folder" if stat.S_ISDIR(mode) else "file"
 
     def finish(self, task: _Task) -> None:
         """Add a record's notes and counts to the result, in record order."""
