@@ -33,6 +33,7 @@ __all__ = [
     "ShardName",
     "existing_outputs",
     "expand_paths",
+    "expand_pattern",
     "index_path",
     "journal_path",
     "label_map_path",
@@ -208,22 +209,27 @@ def expand_paths(patterns: Iterable[str | os.PathLike[str]]) -> list[str]:
     outright is always kept.
     """
     files: list[str] = []
-    for pattern in (os.fspath(p) for p in patterns):
-        if storage.isdir(pattern):
-            raise UsageError(
-                f"{pattern} is a folder: name the files in it, "
-                f"e.g. '{os.path.join(pattern, '*.tfrecord')}'"
-            )
-        if storage.isfile(pattern):
-            files.append(pattern)
-            continue
-        matches = storage.glob(pattern)
-        if not matches:
-            matches = existing_outputs(pattern)
-        if not matches:
-            raise UsageError(f"no file matches {pattern}")
-        files.extend(_without_companions(matches))
+    for pattern in patterns:
+        files += expand_pattern(os.fspath(pattern))[0]
     return files
+
+
+def expand_pattern(pattern: str) -> tuple[list[str], bool]:
+    """The files one pattern names (see :func:`expand_paths`), and whether it named a file
+    outright (rather than a glob or a set): one look at the pattern, a request in a store."""
+    if storage.isdir(pattern):
+        raise UsageError(
+            f"{pattern} is a folder: name the files in it, "
+            f"e.g. '{os.path.join(pattern, '*.tfrecord')}'"
+        )
+    if storage.isfile(pattern):
+        return [pattern], True
+    matches = storage.glob(pattern)
+    if not matches:
+        matches = existing_outputs(pattern)
+    if not matches:
+        raise UsageError(f"no file matches {pattern}")
+    return _without_companions(matches), False
 
 
 def _without_companions(matches: list[str]) -> list[str]:

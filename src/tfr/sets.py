@@ -37,20 +37,14 @@ def resolve_inputs(patterns: Iterable[str | os.PathLike[str]]) -> list[InputFile
     """
     named: list[tuple[str, bool]] = []  # (path, whether its whole set was asked for)
     for given in patterns:
-        pattern = os.fspath(given)
-        whole = not storage.isfile(pattern)
-        named += [(path, whole) for path in names.expand_paths([pattern])]
-    manifests: dict[str, Manifest | None] = {}
+        paths, outright = names.expand_pattern(os.fspath(given))
+        named += [(path, not outright) for path in paths]
     groups: dict[str, list[tuple[str, bool]]] = {}
     for path, whole in named:
         groups.setdefault(names.manifest_path(path), []).append((path, whole))
     expected: dict[str, FileEntry | None] = {}
     for manifest_file, members in groups.items():
-        if manifest_file not in manifests:
-            manifests[manifest_file] = (
-                read_manifest(manifest_file) if storage.isfile(manifest_file) else None
-            )
-        manifest = manifests[manifest_file]
+        manifest = read_manifest(manifest_file) if storage.isfile(manifest_file) else None
         if manifest is not None and manifest.part_of is not None:
             _check_whole_output(manifest_file, manifest.part_of, members)
         if manifest is not None:
