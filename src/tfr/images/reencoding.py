@@ -12,7 +12,7 @@ from tfr.images.info import ImageInfo
 from tfr.images.pillow import DEFAULT_MAX_PIXELS, check_pixels, open_image, quiet, reading
 from tfr.images.probe import probe
 
-__all__ = ["reencode"]
+__all__ = ["encode", "flatten", "luma", "reencode"]
 
 
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -59,27 +59,41 @@ def reencode(
         im = open_image(data, source.format)
         check_pixels(source.format, im.width, im.height, max_pixels)
         im.load()
-    out = io.BytesIO()
     # Converting warns too (a palette's transparency given as bytes, say): not the user's news.
     with quiet(), im:
         pixels = flatten(im, background, grey=source.channels in (1, 2), keep_palette=fmt == "png")
-        icc = im.info.get("icc_profile")
-        if not (isinstance(icc, bytes) and icc[16:20] == _ICC_SPACES.get(pixels.mode)):
-            icc = None
-        # Nothing else of the source's metadata goes along; EXIF least of all, or a viewer
-        # would rotate what TensorFlow will not.
-        pixels.info = {}
-        if fmt == "jpeg":
-            # 4:2:0 chroma subsampling at every quality: TensorFlow's encode_jpeg does the same
-            # by default (the tutorial's quality-100 files), and 4:4:4 makes quality-100 files
-            # about 60% larger for colour detail finer than the luma's. No optimize=True, as
-            # TensorFlow's default: its second pass made re-encoding 25% slower in the
-            # benchmark for files a few per cent smaller.
-            pixels.save(out, "JPEG", quality=quality, subsampling="4:2:0", icc_profile=icc)
-        else:
-            pixels.save(out, "PNG", icc_profile=icc)
-    encoded = out.getvalue()
+        encoded = encode(pixels, fmt, quality, im.info.get("icc_profile"))
     return encoded, probe(encoded)
+
+
+def encode(pixels: Image.Image, fmt: str, quality: int, icc: object) -> bytes:
+    """``pixels`` (L, RGB or P) as a JPEG, PNG or WebP file, with the ICC profile ``icc`` when
+    it describes their colour space."""
+    if not (isinstance(icc, bytes) and icc[16:20] == _ICC_SPACES.get(pixels.mode)):
+        icc = None
+    # Nothing else of the source's metadata goes along; EXIF least of all, or a viewer would
+    # rotate what TensorFlow will not.
+    pixels.info = {}
+    out = io.BytesIO()
+    if fmt == "jpeg":
+        # 4:2:0 chroma subsampling at every quality: TensorFlow's encode_jpeg does the same by
+        # default (the tutorial's quality-100 files), and 4:4:4 makes quality-100 files about
+        # 60% larger for colour detail finer than the luma's. No optimize=True, as TensorFlow's
+        # default: its second pass made re-encoding 25% slower in the benchmark for files a
+        # few per cent smaller.
+        pixels.save(out, "JPEG", quality=quality, subsampling="4:2:0", icc_profile=icc)
+    elif fmt == "webp":
+        pixels.save(out, "WEBP", quality=quality, icc_profile=icc)
+    else:
+        pixels.save(out, "PNG", icc_profile=icc)
+    return out.getvalue()
+
+
+def luma(background: tuple[int, int, int]) -> int:
+    """The grey of an RGB colour, by the luminance weights (ITU-R 601-2) Pillow uses to
+    convert RGB to L."""
+    red, green, blue = background
+    return (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
 
 
 def flatten(
@@ -99,10 +113,7 @@ def flatten(
     if mode in _ALPHA_MODES or "transparency" in im.info:
         rgba = im.convert("RGBA")  # also turns a palette's or a colour key's transparency to alpha
         if grey or mode in ("L", "LA", "La"):
-            red, green, blue = background
-            # The luminance weights (ITU-R 601-2) Pillow uses to convert RGB to L.
-            luma = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
-            flat = Image.new("L", rgba.size, luma)
+            flat = Image.new("L", rgba.size, luma(background))
         else:
             flat = Image.new("RGB", rgba.size, background)
         flat.paste(rgba.convert(flat.mode), mask=rgba.getchannel("A"))

@@ -14,7 +14,6 @@ with the same filter: benchmarks/RESIZE.md has the measurements behind `DRAFT_GA
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from tfr.images.info import ImageInfo
 from tfr.images.orientation import exif_orientation, swaps_sides, upright
 from tfr.images.pillow import DEFAULT_MAX_PIXELS, check_pixels, open_image, reading
 from tfr.images.probe import probe
-from tfr.images.reencoding import flatten
+from tfr.images.reencoding import encode, flatten, luma
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -76,8 +75,6 @@ _MAX_SIDE = {"jpeg": 65_535, "webp": 16_383, "png": 2**31 - 1}
 # "x", "X" or the multiplication sign between width and height.
 _SIZE = re.compile(r"\s*([0-9]+)\s*(?:[xX\u00d7]\s*([0-9]+)\s*)?")
 _MAX_TARGET_SIDE = 65_535
-# An ICC profile describes one colour space: it is kept only when the output is in that space.
-_ICC_SPACES = {"RGB": b"RGB ", "L": b"GRAY"}
 
 
 @dataclass(frozen=True)
@@ -336,7 +333,7 @@ def resize(
             pixels = upright(pixels, orientation)
         if plan is not None:
             pixels = _resample(pixels, plan, (width, height), background)
-        data = _encode(pixels, out_fmt, quality, icc)
+        data = encode(pixels, out_fmt, quality, icc)
     return Resized(data, probe(data), source_size, orientation, turn, draft, plan is not None, None)
 
 
@@ -407,26 +404,7 @@ def _resample(
     resampled = pixels.resize(plan.size, resample, box=box, reducing_gap=REDUCING_GAP)
     if plan.canvas == plan.size:
         return resampled
-    fill: int | tuple[int, int, int] = background
-    if resampled.mode == "L":
-        red, green, blue = background
-        # The luminance weights (ITU-R 601-2) Pillow uses to convert RGB to L.
-        fill = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+    fill = luma(background) if resampled.mode == "L" else background
     canvas = Image.new(resampled.mode, plan.canvas, fill)
     canvas.paste(resampled, plan.offset)
     return canvas
-
-
-def _encode(pixels: Image.Image, fmt: str, quality: int, icc: object) -> bytes:
-    if not (isinstance(icc, bytes) and icc[16:20] == _ICC_SPACES.get(pixels.mode)):
-        icc = None
-    pixels.info = {}  # no EXIF, no comments: nothing but the pixels and their colour space
-    out = io.BytesIO()
-    if fmt == "jpeg":
-        # 4:2:0 as `reencode` and TensorFlow's encode_jpeg do.
-        pixels.save(out, "JPEG", quality=quality, subsampling="4:2:0", icc_profile=icc)
-    elif fmt == "webp":
-        pixels.save(out, "WEBP", quality=quality, icc_profile=icc)
-    else:
-        pixels.save(out, "PNG", icc_profile=icc)
-    return out.getvalue()
