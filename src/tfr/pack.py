@@ -78,8 +78,6 @@ IN_FLIGHT_BYTES = 256 << 20
 # With fewer images than this, a pack runs in one process by default: starting a pool of
 # processes takes about a tenth of a second.
 PROCESSES_FROM = 1000
-# Requests in flight when images are read from an object store, by default.
-IO_WORKERS = 32
 # Pixels being decoded at once, across all workers, counted as bytes of decoded image.
 DECODING_BYTES = 1 << 30
 
@@ -117,7 +115,7 @@ class PackOptions:
     resume: bool = False  # keep the shards an interrupted run of the same pack finished
     workers: int | None = None  # threads; None: one per core when decoding, else one
     processes: int | None = None  # for --shards N; None: one per core for large packs
-    io_workers: int | None = None  # requests in flight to an object store; None: IO_WORKERS
+    io_workers: int | None = None  # requests in flight to a store; None: storage.IO_WORKERS
     max_image_bytes: int = MAX_IMAGE_BYTES
 
     @property
@@ -688,8 +686,7 @@ class _Writer:
         self.progress = progress
         if storage.is_url(src):
             # Each request to an object store waits 20-50 ms: tens of them in flight.
-            self.workers = options.io_workers or IO_WORKERS
-            storage.allow_connections(self.workers)
+            self.workers = storage.io_workers(options.io_workers)
         else:
             self.workers = options.workers or (default_workers() if options.image.decodes else 1)
         self.decoding = ByteBudget(DECODING_BYTES) if self.workers > 1 else None

@@ -23,11 +23,13 @@ from typing import Any, BinaryIO
 from tfr.errors import UsageError
 
 __all__ = [
+    "IO_WORKERS",
     "allow_connections",
     "configure",
     "exists",
     "filesystem",
     "glob",
+    "io_workers",
     "is_url",
     "isdir",
     "isfile",
@@ -68,6 +70,16 @@ def local_path(path: str) -> str:
 _POOLED = ("s3", "s3a")
 _connections = 64
 _pool_given: set[str] = set()  # protocols whose pool size the user's options set
+# Requests in flight to an object store by default: each waits 20-50 ms there.
+IO_WORKERS = 32
+
+
+def io_workers(asked: int | None) -> int:
+    """The requests to keep in flight to a store (``--io-workers``, else :data:`IO_WORKERS`),
+    with as many connections allowed."""
+    workers = asked or IO_WORKERS
+    allow_connections(workers)
+    return workers
 
 
 def allow_connections(count: int) -> None:

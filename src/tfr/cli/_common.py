@@ -27,6 +27,7 @@ from tfr.errors import (
 from tfr.interrupts import Interrupted, stop_on_signals
 from tfr.labels import load_label_map, parse_label_map
 from tfr.records import MAX_RECORD_BYTES
+from tfr.storage import IO_WORKERS
 
 # Exit codes: 0 done, 1 bad data stopped the run, 2 bad usage (Click's own), 3 done but
 # something was skipped or lost along the way, so a script cannot mistake it for success.
@@ -304,7 +305,8 @@ io_workers_option = click.option(
     "--io-workers",
     type=click.IntRange(1),
     metavar="N",
-    help="Requests in flight to an object store (default 32): each waits 20-50 ms there.",
+    help=f"Requests in flight to an object store (default {IO_WORKERS}): each waits 20-50 ms "
+    "there.",
 )
 
 

@@ -64,7 +64,7 @@ class UnpackOptions:
     check_crc: bool = True
     skip_corrupt: bool = False
     workers: int | None = None  # threads; None: one per core when verifying, else one
-    io_workers: int | None = None  # writes in flight to an object store; None: IO_WORKERS
+    io_workers: int | None = None  # writes in flight to a store; None: storage.IO_WORKERS
     sync: bool = True  # each file on the disk before it gets its name
     max_pixels: int = images.DEFAULT_MAX_PIXELS  # larger images are written, not checked
     max_record_bytes: int = MAX_RECORD_BYTES
@@ -289,8 +289,6 @@ def _first(features: Features, key: str, kind: str) -> Any:
     return values[0] if found_kind == kind and len(values) == 1 else None
 
 
-# Requests in flight when images are written to an object store, by default.
-IO_WORKERS = 32
 # Threads writing local files when nothing is decoded: each file is synced before it is named,
 # and a few threads let those waits overlap (2,000 images: 0.66x the time of one thread).
 SYNC_WORKERS = 4
@@ -298,9 +296,7 @@ SYNC_WORKERS = 4
 
 def _workers(options: UnpackOptions, remote: bool) -> int:
     if remote:
-        workers = options.io_workers or IO_WORKERS
-        storage.allow_connections(workers)
-        return workers
+        return storage.io_workers(options.io_workers)
     return options.workers or (default_workers() if options.verify else SYNC_WORKERS)
 
 
