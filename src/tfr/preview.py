@@ -364,8 +364,6 @@ def preview(
     result = select(paths, options)
     sheet = contact_sheet(result, options, _title(paths, result, options))
     with atomic_output(output, overwrite=overwrite) as file:
-        sheet.save(file, "PNG", optimize=True)
-        file.flush()
-        os.fsync(file.fileno())
+        sheet.save(file, "PNG", optimize=True)  # atomic_output syncs it before naming it
     result.path = os.fspath(output)
     return result
