@@ -14,7 +14,6 @@ that cannot be read at all (:class:`MalformedIndex`).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
 from array import array
@@ -23,7 +22,7 @@ from itertools import accumulate
 from typing import BinaryIO
 
 from tfr import names
-from tfr.atomic import discard, open_temporary, publish
+from tfr.atomic import discard, fsync_folder, open_temporary, publish
 from tfr.errors import OutputExists, RecordError, TfrError
 from tfr.names import INDEX_SUFFIX, index_path
 from tfr.records import detect_compression, masked_crc
@@ -277,16 +276,6 @@ def load_index(data_path: str | os.PathLike[str], *, use_file: bool = True) -> F
     return scan(data)
 
 
-def _sync_folder(path: str) -> None:
-    # The rename is durable only once the folder's entry is; not possible everywhere (Windows).
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class IndexWriter:
     """Writes the index of a TFRecord file as its records are written.
 
@@ -351,7 +340,7 @@ class IndexWriter:
             publish(self._temporary, path, overwrite=self.overwrite)
         finally:
             self.discard()
-        _sync_folder(path)
+        fsync_folder(os.path.dirname(os.path.abspath(path)))
         return path
 
     def discard(self) -> None:
