@@ -437,18 +437,14 @@ def _dataset_manifest(
     files: list[Written], parts: list[Part], options: PackOptions, result: PackResult, out: str
 ) -> Manifest:
     """The output's manifest when it is split: every split's files, and each split's counts."""
-    stats = _stats(result)
-    stats["splits"] = {name: _stats(counts) for name, counts in result.splits.items()}
-    manifest = manifest_of(
-        files,
+    manifest = pack_manifest(files, parts[0].plan, options, result, out)
+    splits = {name: _stats(counts) for name, counts in result.splits.items()}
+    return dataclasses.replace(
+        manifest,
         sharded=True,
-        compression=options.output.compression,
-        label_map=parts[0].plan.label_map,
-        label_map_file=None if parts[0].plan.label_map is None else label_map_path(out),
-        options=options.recorded(),
-        stats=stats,
+        stats={**manifest.stats, "splits": splits},
+        splits=tuple(p.split for p in parts if p.split),
     )
-    return dataclasses.replace(manifest, splits=tuple(p.split for p in parts if p.split))
 
 
 def index_file(output: Output, written: Written) -> Written:
