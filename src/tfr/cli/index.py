@@ -7,6 +7,7 @@ import os
 import click
 
 from tfr.cli._common import user_errors
+from tfr.cli.text import count
 from tfr.index import IndexFileError, check_index, index_path, write_index
 from tfr.names import expand_paths
 
@@ -43,10 +44,10 @@ def index_files(files: tuple[str, ...], overwrite: bool, check: bool) -> None:
                     found = check_index(path)
                 except IndexFileError as error:
                     raise click.ClickException(f"{error}; pass --overwrite to rebuild it") from None
-                click.echo(f"{target}: up to date ({_records(len(found))}), left as it is")
+                click.echo(f"{target}: up to date ({count(len(found), 'record')}), left as it is")
                 continue
             written = write_index(path, overwrite=overwrite)
-            click.echo(f"wrote {target} ({_records(len(written))})")
+            click.echo(f"wrote {target} ({count(len(written), 'record')})")
 
 
 def _check(paths: list[str]) -> None:
@@ -64,13 +65,9 @@ def _check(paths: list[str]) -> None:
             click.echo(str(error), err=True)
             bad += 1
             continue
-        click.echo(f"{target}: up to date ({_records(len(found))})")
+        click.echo(f"{target}: up to date ({count(len(found), 'record')})")
     if bad:
         raise click.ClickException(
             f"{bad} of {len(paths)} files have no index that matches them; "
             "run tfr index on them to write one"
         )
-
-
-def _records(count: int) -> str:
-    return f"{count:,} record" + ("" if count == 1 else "s")

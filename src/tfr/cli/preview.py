@@ -8,6 +8,7 @@ import click
 
 import tfr.preview
 from tfr.cli._common import label_map_option, read_compression_option, user_errors
+from tfr.cli.text import count
 
 
 def _grid(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
@@ -117,6 +118,5 @@ def preview(
         notes.append(f"{missing} without an image")
     extra = f" ({', '.join(notes)}, shown as such)" if notes else ""
     click.echo(
-        f"wrote {output}: {shown} record{'s' if shown != 1 else ''}{extra}, "
-        f"{result.width} x {result.height} px"
+        f"wrote {output}: {count(shown, 'record')}{extra}, {result.width} x {result.height} px"
     )
